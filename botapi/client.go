@@ -100,13 +100,15 @@ func New(cfg Config) (*Client, error) {
 		c.maxBody = DefaultMaxResponseSize
 	}
 	if id, _, ok := strings.Cut(cfg.Token, ":"); ok {
-		c.botID, _ = strconv.ParseInt(id, 10, 64)
+		if n, err := strconv.ParseInt(id, 10, 64); err == nil && n > 0 {
+			c.botID = n
+		}
 	}
 	return c, nil
 }
 
-// BotID is the bot's user ID, the numeric prefix of the token, or 0 when
-// the token has no numeric prefix.
+// BotID is the bot's user ID, the numeric prefix of the token before ':',
+// or 0 when the token has no positive numeric prefix.
 func (c *Client) BotID() int64 { return c.botID }
 
 // response is the Bot API's answer envelope.

@@ -115,14 +115,16 @@ func (s *MemoryStore) RecordPayment(ctx context.Context, p Payment) (Change, err
 		if !existed || p.IsFirstRecurring {
 			g.FirstChargeID = p.ChargeID
 		}
-		g.ID, g.ProductID, g.Source = id, p.ProductID, SourceSubscription
-		g.Features = slices.Clone(p.Features)
+		// An older payment arriving late neither shortens access nor
+		// becomes the charge backing the grant (which a refund revokes).
 		if !existed || p.SubscriptionExpiresAt.After(g.ExpiresAt) {
+			g.ID, g.ProductID, g.Source = id, p.ProductID, SourceSubscription
+			g.Features = slices.Clone(p.Features)
 			g.ExpiresAt = p.SubscriptionExpiresAt
+			g.AutoRenew = true
+			g.ChargeID = p.ChargeID
+			g.GrantedAt = p.PaidAt
 		}
-		g.AutoRenew = true
-		g.ChargeID = p.ChargeID
-		g.GrantedAt = p.PaidAt
 		u.grants[id] = g
 		ev.Grant = ptr(cloneGrant(g))
 	case KindOneTime:

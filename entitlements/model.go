@@ -29,7 +29,7 @@ const (
 // balances are derived from it, so a refund or a replay recomputes them.
 //
 // The effect fields (Kind, Features, Credits, ExpiresAt) say what the payment
-// grants; Catalog.PaymentEffect fills them from the product so that a store
+// grants; Product.Apply fills them from the product so that a store
 // never needs the catalog, and a refund revokes exactly what was granted even
 // after the catalog changed.
 type Payment struct {
@@ -80,8 +80,10 @@ type Grant struct {
 	ChargeID string `json:"charge_id,omitempty"`
 	// FirstChargeID is a subscription's first payment, the identifier
 	// editUserStarSubscription wants.
-	FirstChargeID string    `json:"first_charge_id,omitempty"`
-	GrantedAt     time.Time `json:"granted_at,omitzero"`
+	FirstChargeID string `json:"first_charge_id,omitempty"`
+	// GrantedAt is the PaidAt of the payment ChargeID names; for grants
+	// without payment, whatever the caller set.
+	GrantedAt time.Time `json:"granted_at,omitzero"`
 	// Reason is free text for grants without payment ("trial", "support #12").
 	Reason string `json:"reason,omitempty"`
 }
@@ -218,7 +220,9 @@ type Event struct {
 	ProductID string
 	// Payment is set for purchased, renewed and refunded.
 	Payment *Payment
-	// Grant is the grant as it is after the change (before, for revoked).
+	// Grant is the grant as it is after the change; as it was before, for
+	// revoked and for a refund that removed it; nil when no grant was
+	// involved (consumables, a refund that left the grant alone).
 	Grant *Grant
 	// Version is the user's version after the change.
 	Version int64

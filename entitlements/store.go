@@ -25,14 +25,18 @@ type Store interface {
 
 	// RecordPayment records p in the ledger, exactly once per
 	// (p.UserID, p.ChargeID), and applies its effect in the same atomic step:
-	//   - KindSubscription: upserts grant SubscriptionGrantID(p.ProductID)
-	//     with p.Features, ExpiresAt = the later of the stored expiry and
-	//     p.SubscriptionExpiresAt, AutoRenew = true, ChargeID = p.ChargeID;
-	//     FirstChargeID = p.ChargeID when p.IsFirstRecurring or when there is
-	//     no grant yet, else kept. Event renewed when p.IsRecurring and not
-	//     p.IsFirstRecurring and a grant existed, else purchased.
-	//   - KindOneTime: adds grant OneTimeGrantID(p.ChargeID) with p.Features
-	//     and ExpiresAt = p.ExpiresAt. Event purchased.
+	//   - KindSubscription: upserts grant SubscriptionGrantID(p.ProductID).
+	//     When there is no grant yet or p.SubscriptionExpiresAt is after the
+	//     stored expiry: Features = p.Features, ExpiresAt =
+	//     p.SubscriptionExpiresAt, AutoRenew = true, ChargeID = p.ChargeID,
+	//     GrantedAt = p.PaidAt; otherwise (an older payment arriving late)
+	//     those stay as they are. FirstChargeID = p.ChargeID when
+	//     p.IsFirstRecurring or when there is no grant yet, else kept. Event
+	//     renewed when p.IsRecurring and not p.IsFirstRecurring and a grant
+	//     existed, else purchased.
+	//   - KindOneTime: adds grant OneTimeGrantID(p.ChargeID) with p.Features,
+	//     ExpiresAt = p.ExpiresAt, ChargeID = p.ChargeID and GrantedAt =
+	//     p.PaidAt. Event purchased.
 	//   - KindConsumable: adds p.Credits to the balances. Event purchased.
 	// p.Status is stored as StatusPaid whatever the caller set. A charge ID
 	// already recorded returns Change{Duplicate: true} and changes nothing,

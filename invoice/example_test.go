@@ -1,0 +1,48 @@
+package invoice_test
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/starsgate/starsgate/invoice"
+)
+
+func ExampleCodec() {
+	// In production: invoice.KeyFromBotToken(os.Getenv("BOT_TOKEN")), or a
+	// configured secret of at least 32 bytes.
+	codec, err := invoice.NewCodec(invoice.KeyFromBotToken("123456:example-token"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// Fixed issue time and nonce keep this example's output stable; leave
+	// them zero to get the current time and a random nonce.
+	payload, err := codec.Encode(invoice.Payload{
+		ProductID: "premium",
+		UserID:    279058397,
+		IssuedAt:  time.Date(2026, 7, 14, 12, 0, 0, 0, time.UTC),
+		Nonce:     [invoice.NonceSize]byte{1, 2, 3, 4, 5, 6, 7, 8},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(payload, len(payload))
+
+	// At pre-checkout: the payload comes back with the paying user's ID.
+	p, err := codec.Verify(payload, 279058397)
+	fmt.Println(p.ProductID, p.UserID, p.IssuedAt.Format(time.RFC3339), err)
+
+	_, err = codec.Verify(payload, 111)
+	fmt.Println(errors.Is(err, invoice.ErrPayloadWrongUser))
+
+	_, err = codec.Decode("order:42") // another feature's invoice
+	fmt.Println(errors.Is(err, invoice.ErrPayloadNotOurs))
+	// Output:
+	// sg1.premium.AAAAABCiF91qViTAAQIDBAUGBwiOomctEQI3krgNrHeFzc1c 60
+	// premium 279058397 2026-07-14T12:00:00Z <nil>
+	// true
+	// true
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Type-checks and tests client-js (@starsgate/client) with node's test runner.
+#
+# Installs the dev dependencies with `npm ci` only when node_modules is
+# missing or was installed from another package-lock.json / package.json.
+set -euo pipefail
+cd "$(dirname "$0")/../client-js"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+for tool in node npm; do
+	command -v "$tool" >/dev/null || { echo "$tool not found: client-js needs Node.js 18+ and npm" >&2; exit 1; }
+done
+
+stamp=node_modules/.starsgate-install
+want="$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)"
+if [[ ! -d node_modules || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+	log "npm ci (client-js)"
+	npm ci --no-audit --no-fund
+	echo "$want" >"$stamp"
+fi
+
+log "tsc --noEmit (client-js)"
+npx --no -- tsc --noEmit -p .
+
+log "npm test (client-js)"
+npm test
