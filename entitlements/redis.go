@@ -388,29 +388,23 @@ func (s *RedisStore) Revoke(ctx context.Context, userID int64, grantID string) (
 
 // SetAutoRenew implements Store.
 func (s *RedisStore) SetAutoRenew(ctx context.Context, userID int64, productID string, autoRenew bool) (Change, error) {
-	status, version, reply, err := s.run(ctx, "set auto-renew", scriptAutoRenew,
-		[]string{s.userKey(userID)}, s.userArgs(userID, "g:"+SubscriptionGrantID(productID), flag(autoRenew))...)
-	switch {
-	case err != nil:
-		return Change{}, err
-	case status == "notfound":
-		return Change{}, ErrGrantNotFound
-	case status == "dup":
-		return Change{Duplicate: true, Version: version}, nil
-	case status != "ok":
-		return Change{}, unexpectedStatus("set auto-renew", status)
-	}
 	typ := EventCanceled
 	if autoRenew {
 		typ = EventReactivated
 	}
-	return s.grantChange("set auto-renew", typ, userID, productID, version, reply)
+	return s.changeSubscription(ctx, "set auto-renew", scriptAutoRenew, typ, userID, productID, flag(autoRenew))
 }
 
 // EndSubscription implements Store.
 func (s *RedisStore) EndSubscription(ctx context.Context, userID int64, productID string, at time.Time) (Change, error) {
-	status, version, reply, err := s.run(ctx, "end subscription", scriptEnd,
-		[]string{s.userKey(userID)}, s.userArgs(userID, "g:"+SubscriptionGrantID(productID), encodeTime(at))...)
+	return s.changeSubscription(ctx, "end subscription", scriptEnd, EventRenewalFailed, userID, productID, encodeTime(at))
+}
+
+// changeSubscription runs a script that edits the user's subscription grant
+// for productID and turns its reply into a Change with one event of typ.
+func (s *RedisStore) changeSubscription(ctx context.Context, op string, sc *redis.Script, typ EventType, userID int64, productID, arg string) (Change, error) {
+	status, version, reply, err := s.run(ctx, op, sc,
+		[]string{s.userKey(userID)}, s.userArgs(userID, "g:"+SubscriptionGrantID(productID), arg)...)
 	switch {
 	case err != nil:
 		return Change{}, err
@@ -419,9 +413,9 @@ func (s *RedisStore) EndSubscription(ctx context.Context, userID int64, productI
 	case status == "dup":
 		return Change{Duplicate: true, Version: version}, nil
 	case status != "ok":
-		return Change{}, unexpectedStatus("end subscription", status)
+		return Change{}, unexpectedStatus(op, status)
 	}
-	return s.grantChange("end subscription", EventRenewalFailed, userID, productID, version, reply)
+	return s.grantChange(op, typ, userID, productID, version, reply)
 }
 
 // grantChange builds the Change of a script whose third reply element is a
