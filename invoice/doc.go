@@ -1,5 +1,6 @@
 // Package invoice holds the pieces behind starsgate's invoices: the signed
-// invoice payload and the per-user limit on invoice creation.
+// invoice payload, the product → invoice link builder, the per-user limit
+// on invoice creation and the POST /invoices handler.
 //
 // # Payload
 //
@@ -28,4 +29,31 @@
 // once, then one every 6 seconds (10 a minute). [RedisLimiter] shares the
 // budget across instances with one Lua script on the Redis server's clock;
 // [MemoryLimiter] is the single-process equivalent.
+//
+// # Invoice links
+//
+// [LinkParams] turns a catalog product into createInvoiceLink parameters
+// following Telegram's Stars rules (currency XTR, one price, no provider
+// token, subscription_period 2592000 for subscriptions only). [Links]
+// signs a fresh payload for the (product, user) pair and calls the Bot API
+// through the one-method [Bot] interface, which *botapi.Client implements.
+//
+// # Handler
+//
+// [Handler.Create] serves POST /invoices behind the auth middleware:
+//
+//	h, err := invoice.NewHandler(invoice.HandlerConfig{
+//		Bot: bot, Catalog: catalog, Codec: codec, State: checker,
+//		Limiter: limiter, // a RedisLimiter when several instances run
+//	})
+//	g.POST("/invoices", h.Create, auth)
+//
+// Body {"product_id":"…"}, answer 201
+// {"invoice_link":"https://t.me/$…","product_id":"…"}, errors with the
+// SPEC §4 body: 400 invalid_request, 401 unauthorized, 404 unknown_product,
+// 409 already_active (see [AlreadyActive]), 429 rate_limited with
+// Retry-After, 502 telegram_error (Telegram's own message stays in the
+// logs), 503 unavailable (store or limiter down). The checks run cheapest
+// first, and no invoice is created unless all of them pass; see
+// [Handler.Create] for the order.
 package invoice

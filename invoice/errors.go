@@ -31,4 +31,11 @@ var (
 	// ErrLimiterReply means the rate limiter script answered something it
 	// never sends; the request must not be treated as allowed.
 	ErrLimiterReply = errors.New("invoice: unexpected rate limiter reply")
+
+	// ErrInvalidConfig means NewLinks or NewHandler was given an unusable
+	// configuration (a required field missing, a negative size).
+	ErrInvalidConfig = errors.New("invoice: invalid config")
+	// ErrCreateLink wraps a failed createInvoiceLink call: a refusal by the
+	// Bot API (a *botapi.Error) or no answer at all.
+	ErrCreateLink = errors.New("invoice: createInvoiceLink failed")
 )

@@ -1,10 +1,12 @@
 package invoice_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/starsgate/starsgate/entitlements"
 	"github.com/starsgate/starsgate/invoice"
 )
 
@@ -45,4 +47,33 @@ func ExampleCodec() {
 	// premium 279058397 2026-07-14T12:00:00Z <nil>
 	// true
 	// true
+}
+
+func ExampleLinkParams() {
+	product := entitlements.Product{
+		ID: "premium_monthly", Title: "Premium", Description: "30 days of premium",
+		Price: 250, Kind: entitlements.KindSubscription, Features: []string{"premium"},
+	}
+	// The payload comes from Codec.Encode; Links.Create does both steps.
+	params := invoice.LinkParams(product, "sg1.premium_monthly.…")
+	out, err := json.MarshalIndent(params, "", "  ")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(string(out))
+	// Output:
+	// {
+	//   "title": "Premium",
+	//   "description": "30 days of premium",
+	//   "payload": "sg1.premium_monthly.…",
+	//   "currency": "XTR",
+	//   "prices": [
+	//     {
+	//       "label": "Premium",
+	//       "amount": 250
+	//     }
+	//   ],
+	//   "subscription_period": 2592000
+	// }
 }

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Type-checks and tests client-js (@starsgate/client) with node's test runner.
+# Type-checks and tests client-js (@starsgate/client) with node's test runner,
+# then runs the browser tests (test/browser: the example backend and headless
+# Chromium; needs Go, and installs Chromium with scripts/ensure-browser.sh).
 #
 # Installs the dev dependencies with `npm ci` only when node_modules is
 # missing or was installed from another package-lock.json / package.json.
@@ -25,3 +27,8 @@ npx --no -- tsc --noEmit -p .
 
 log "npm test (client-js)"
 npm test
+
+# The browser tests build and run ../example and drive Debian's Chromium.
+../scripts/ensure-browser.sh
+log "browser tests (client-js, headless Chromium)"
+npm run test:browser

@@ -4,8 +4,9 @@
 # It finds a Redis (REDIS_URL, else 127.0.0.1:6379) or starts a throwaway
 # redis-server on a free port (installing it with apt-get when it is missing
 # and we are root), then runs go vet, go test -race, a short benchmark pass
-# and the client-js tests. Redis test suites fail, never skip, when Redis is
-# unreachable: this script is what guarantees one exists.
+# and the client-js tests, headless Chromium ones included. Redis test suites
+# fail, never skip, when Redis is unreachable: this script is what guarantees
+# one exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,6 +81,7 @@ log "benchmarks, once briefly (they must keep compiling and running)"
 go test -run '^$' -bench . -benchtime=20x -count=1 ./... >/dev/null
 
 if [[ -x scripts/test-js.sh ]]; then
+	scripts/ensure-browser.sh # Chromium for the browser tests
 	log "client-js tests"
 	scripts/test-js.sh
 fi
