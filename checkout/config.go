@@ -1,6 +1,7 @@
 package checkout
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,9 @@ const (
 	DefaultPreCheckoutBudget = 5 * time.Second
 	// DefaultMaxBodyBytes bounds a webhook request body.
 	DefaultMaxBodyBytes = 1 << 20
+	// DefaultDuplicateCacheSize is how many recorded payments a Processor
+	// remembers to acknowledge their duplicates without a store call.
+	DefaultDuplicateCacheSize = 100_000
 	// DefaultPaySupportText answers /paysupport, which Telegram requires.
 	DefaultPaySupportText = "Payment support: tell us in this chat what went wrong with your purchase " +
 		"(the date and what you bought) and we will help, refunding if we cannot deliver. " +
@@ -93,6 +97,20 @@ type Config struct {
 	// 413 and not processed.
 	// Optional. Default value 1 MiB.
 	MaxBodyBytes int64
+	// DuplicateCacheSize bounds the set of payments (payer and charge ID)
+	// this processor saw the store confirm as recorded. A successful_payment
+	// found there is a duplicate delivery: it is acknowledged without a
+	// store call (a charge ID once recorded stays recorded; a refund keeps
+	// the record), with no event. Any other payment goes to the store, which
+	// stays the source of truth across instances. When full, the oldest
+	// payment is forgotten. An entry costs about 80 bytes plus the charge
+	// ID's length (BenchmarkDuplicateCacheMemory: ≈ 21 MB when full at the
+	// default with 128-byte IDs; it fills only as payments arrive).
+	// If the store loses data, duplicates of payments held here are not
+	// recorded again: Reconcile, which always reads the store, repairs them
+	// with the rest. Negative disables the set.
+	// Optional. Default value 100000 (DefaultDuplicateCacheSize).
+	DuplicateCacheSize int
 	// Now is the clock used for entitlement checks and as the time of
 	// refunds and failed renewals.
 	// Optional. Default value time.Now.
@@ -106,8 +124,9 @@ type Config struct {
 // Processor handles payment updates. It is safe for concurrent use, and
 // several processors (one per app instance) may share one store.
 type Processor struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	seen *seenCharges // nil when Config.DuplicateCacheSize < 0
 }
 
 // New checks cfg, fills its defaults and returns a Processor.
@@ -146,7 +165,11 @@ func New(cfg Config) (*Processor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Processor{cfg: cfg, log: cfg.Logger}, nil
+	p := &Processor{cfg: cfg, log: cfg.Logger}
+	if size := cmp.Or(cfg.DuplicateCacheSize, DefaultDuplicateCacheSize); size > 0 {
+		p.seen = newSeenCharges(size)
+	}
+	return p, nil
 }
 
 // validSecret reports whether s is a valid setWebhook secret_token.

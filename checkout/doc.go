@@ -18,7 +18,9 @@
 // permanent (malformed JSON, a payload not ours, a refused checkout) is
 // logged and acknowledged, because a failing update blocks the chat's later
 // ones. The store makes redelivery safe: a charge ID already recorded
-// changes nothing and emits no event.
+// changes nothing and emits no event. Each processor also remembers the
+// payments it saw recorded (Config.DuplicateCacheSize), so that a repeat
+// delivery is acknowledged without a store call.
 //
 // [Processor.Refund], [Processor.CancelSubscription] and
 // [Processor.ResumeSubscription] act through the Bot API and the store;

@@ -24,30 +24,32 @@ import (
 func (p *Processor) handleSuccessfulPayment(ctx context.Context, u botapi.Update) error {
 	m := u.Message
 	sp := m.SuccessfulPayment
-	attrs := []any{slog.String("charge_id", sp.TelegramPaymentChargeID), slog.Int64("update_id", u.UpdateID)}
 	if m.From == nil || sp.TelegramPaymentChargeID == "" {
-		p.log.ErrorContext(ctx, "checkout: successful_payment without payer or charge ID dropped", attrs...)
+		p.log.ErrorContext(ctx, "checkout: successful_payment without payer or charge ID dropped", paymentAttrs(u)...)
 		return nil
 	}
-	attrs = append(attrs, slog.Int64("user_id", m.From.ID))
+	if p.seen != nil && p.seen.has(m.From.ID, sp.TelegramPaymentChargeID) {
+		p.logDuplicate(ctx, sp.TelegramPaymentChargeID)
+		return nil
+	}
 	pl, err := p.cfg.Payloads.Decode(sp.InvoicePayload)
 	if errors.Is(err, invoice.ErrPayloadNotOurs) && p.cfg.OnUpdate != nil {
 		return p.passOn(ctx, u)
 	}
 	if err != nil {
 		p.log.ErrorContext(ctx, "checkout: payment with a payload we cannot use dropped; refund it if nothing else delivers it",
-			append(attrs, slog.String("error", err.Error()))...)
+			paymentAttrs(u, slog.String("error", err.Error()))...)
 		return nil
 	}
 	prod, ok := p.cfg.Catalog.Product(pl.ProductID)
 	if !ok {
 		p.log.ErrorContext(ctx, "checkout: payment for a product no longer in the catalog dropped; refund it",
-			append(attrs, slog.String("product_id", pl.ProductID))...)
+			paymentAttrs(u, slog.String("product_id", pl.ProductID))...)
 		return nil
 	}
 	if pl.UserID != m.From.ID {
 		p.log.WarnContext(ctx, "checkout: payment by another user than the invoice's; recorded for the payer",
-			append(attrs, slog.Int64("invoice_user_id", pl.UserID))...)
+			paymentAttrs(u, slog.Int64("invoice_user_id", pl.UserID))...)
 	}
 	pay := entitlements.Payment{
 		ChargeID: sp.TelegramPaymentChargeID, ProviderChargeID: sp.ProviderPaymentChargeID,
@@ -59,6 +61,18 @@ func (p *Processor) handleSuccessfulPayment(ctx context.Context, u botapi.Update
 		pay.SubscriptionExpiresAt = time.Unix(sp.SubscriptionExpirationDate, 0).UTC()
 	}
 	return p.record(ctx, prod, pay)
+}
+
+// paymentAttrs describes a successful_payment update in a log record, plus
+// more. Only the paths that write a record build it.
+func paymentAttrs(u botapi.Update, more ...any) []any {
+	attrs := make([]any, 0, 3+len(more))
+	attrs = append(attrs, slog.String("charge_id", u.Message.SuccessfulPayment.TelegramPaymentChargeID),
+		slog.Int64("update_id", u.UpdateID))
+	if u.Message.From != nil {
+		attrs = append(attrs, slog.Int64("user_id", u.Message.From.ID))
+	}
+	return append(attrs, more...)
 }
 
 // record applies the product's effect to pay and records it.
@@ -78,11 +92,20 @@ func (p *Processor) record(ctx context.Context, prod entitlements.Product, pay e
 	if err != nil {
 		return p.storeFailure(ctx, "record payment", pay.UserID, err)
 	}
+	// Only now, with the store's word that the charge is in the ledger.
+	if p.seen != nil {
+		p.seen.add(pay.UserID, pay.ChargeID)
+	}
 	if ch.Duplicate {
-		p.log.DebugContext(ctx, "checkout: payment already recorded", slog.String("charge_id", pay.ChargeID))
+		p.logDuplicate(ctx, pay.ChargeID)
 	}
 	p.emit(ctx, ch)
 	return nil
+}
+
+// logDuplicate notes a payment delivered again, at debug level.
+func (p *Processor) logDuplicate(ctx context.Context, chargeID string) {
+	p.log.LogAttrs(ctx, slog.LevelDebug, "checkout: payment already recorded", slog.String("charge_id", chargeID))
 }
 
 // handleRefundedPayment revokes what the refunded payment granted.

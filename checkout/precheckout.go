@@ -74,11 +74,13 @@ func (p *Processor) decideInBudget(ctx context.Context, q *botapi.PreCheckoutQue
 	dctx, cancel := context.WithTimeout(ctx, p.cfg.PreCheckoutBudget-p.cfg.PreCheckoutBudget/answerReserveShare)
 	defer cancel()
 	d := p.decide(dctx, q)
-	attrs := []any{slog.String("query_id", q.ID), slog.Int64("user_id", q.From.ID)}
+	// LogAttrs: no boxing of each attribute into an any.
 	if d.ok {
-		p.log.InfoContext(ctx, "checkout: pre-checkout accepted", attrs...)
+		p.log.LogAttrs(ctx, slog.LevelInfo, "checkout: pre-checkout accepted",
+			slog.String("query_id", q.ID), slog.Int64("user_id", q.From.ID))
 	} else {
-		p.log.InfoContext(ctx, "checkout: pre-checkout refused", append(attrs, slog.String("reason", d.reason))...)
+		p.log.LogAttrs(ctx, slog.LevelInfo, "checkout: pre-checkout refused",
+			slog.String("query_id", q.ID), slog.Int64("user_id", q.From.ID), slog.String("reason", d.reason))
 	}
 	return d
 }

@@ -96,12 +96,37 @@ func (p *Processor) reply(ctx context.Context, m *botapi.Message, text string) e
 // emit hands the events of a change to Config.OnEvent; a duplicate has none.
 func (p *Processor) emit(ctx context.Context, ch entitlements.Change) {
 	for _, e := range ch.Events {
-		p.log.InfoContext(ctx, "checkout: "+string(e.Type), slog.Int64("user_id", e.UserID),
+		// LogAttrs: no boxing of each attribute into an any.
+		p.log.LogAttrs(ctx, slog.LevelInfo, eventMessage(e.Type), slog.Int64("user_id", e.UserID),
 			slog.String("product_id", e.ProductID), slog.Int64("version", e.Version))
 		if p.cfg.OnEvent != nil {
 			p.cfg.OnEvent(ctx, e)
 		}
 	}
+}
+
+// eventMessage is the log message of an event: a constant for the known
+// types, so that logging one builds no string.
+func eventMessage(t entitlements.EventType) string {
+	switch t {
+	case entitlements.EventPurchased:
+		return "checkout: purchased"
+	case entitlements.EventRenewed:
+		return "checkout: renewed"
+	case entitlements.EventCanceled:
+		return "checkout: canceled"
+	case entitlements.EventReactivated:
+		return "checkout: reactivated"
+	case entitlements.EventRenewalFailed:
+		return "checkout: renewal_failed"
+	case entitlements.EventRefunded:
+		return "checkout: refunded"
+	case entitlements.EventGranted:
+		return "checkout: granted"
+	case entitlements.EventRevoked:
+		return "checkout: revoked"
+	}
+	return "checkout: " + string(t)
 }
 
 // storeFailure classifies a store error for an update: nil for the named

@@ -40,6 +40,9 @@ type ReconcileReport struct {
 // refund) is applied. It is idempotent; use it after a store was lost or
 // webhooks were missed. Events are emitted for what it repairs.
 //
+// It reads the store for every transaction, whatever the processor's
+// duplicate cache holds, so it also repairs a store that lost data.
+//
 // The transaction history cannot tell a subscription's cancellation, so
 // rebuilt subscriptions renew until told otherwise; credits spent are not
 // in it either.

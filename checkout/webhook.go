@@ -2,10 +2,10 @@ package checkout
 
 import (
 	"crypto/subtle"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -40,8 +40,8 @@ func (p *Processor) Webhook() echo.HandlerFunc {
 			return apierror.Write(c, apierror.New(http.StatusUnauthorized, apierror.CodeUnauthorized,
 				"missing or wrong webhook secret token"))
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, p.cfg.MaxBodyBytes))
-		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+		body, tooLarge, err := readBody(req, p.cfg.MaxBodyBytes)
+		if tooLarge {
 			p.log.WarnContext(ctx, "checkout: webhook body too large", slog.Int64("limit", p.cfg.MaxBodyBytes))
 			return apierror.Write(c, apierror.New(http.StatusRequestEntityTooLarge, apierror.CodePayloadTooLarge,
 				"the update is larger than the webhook accepts"))
@@ -66,5 +66,36 @@ func (p *Processor) Webhook() echo.HandlerFunc {
 				"temporarily unable to process the update, retry"))
 		}
 		return c.NoContent(http.StatusOK)
+	}
+}
+
+// readBody reads r's body, or reports that it is longer than limit. Sized
+// from Content-Length when the client sent one (the secret is checked
+// already), the read makes one allocation where io.ReadAll behind
+// http.MaxBytesReader makes two or more.
+func readBody(r *http.Request, limit int64) (body []byte, tooLarge bool, err error) {
+	if r.ContentLength > limit {
+		return nil, true, nil
+	}
+	size := int64(512)
+	if r.ContentLength >= 0 {
+		size = r.ContentLength
+	}
+	// + 1: room to see the end of a body of the announced size without
+	// growing, and to tell a body one byte over the limit.
+	buf := make([]byte, 0, min(size, limit)+1)
+	for {
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case int64(len(buf)) > limit:
+			return nil, true, nil
+		case err == io.EOF:
+			return buf, false, nil
+		case err != nil:
+			return nil, false, err
+		case len(buf) == cap(buf): // len ≤ limit here
+			buf = slices.Grow(buf, int(min(int64(cap(buf)), limit-int64(len(buf))+1)))
+		}
 	}
 }

@@ -125,11 +125,19 @@ func PolicyMayEvict(policy string) bool {
 }
 
 func (s *RedisStore) userKey(userID int64) string {
-	return s.prefix + "{u:" + strconv.FormatInt(userID, 10) + "}"
+	var buf [64]byte
+	return string(s.appendUserKey(buf[:0], userID))
 }
 
 func (s *RedisStore) payKey(userID int64, chargeID string) string {
-	return s.userKey(userID) + ":pay:" + chargeID
+	var buf [128]byte
+	b := append(s.appendUserKey(buf[:0], userID), ":pay:"...)
+	return string(append(b, chargeID...))
+}
+
+func (s *RedisStore) appendUserKey(b []byte, userID int64) []byte {
+	b = append(append(b, s.prefix...), "{u:"...)
+	return append(strconv.AppendInt(b, userID, 10), '}')
 }
 
 // wrap turns a Redis error into ours: corrupt data (a script's SGCORRUPT, a
@@ -170,7 +178,8 @@ func (s *RedisStore) run(ctx context.Context, op string, sc *redis.Script, keys 
 
 // userArgs are ARGV[1] and ARGV[2] of every script.
 func (s *RedisStore) userArgs(userID int64, more ...any) []any {
-	return append([]any{s.channel, strconv.FormatInt(userID, 10)}, more...)
+	args := make([]any, 0, 2+len(more))
+	return append(append(args, s.channel, strconv.FormatInt(userID, 10)), more...)
 }
 
 // Load implements Store with a single HGETALL.
@@ -192,6 +201,15 @@ func (s *RedisStore) Load(ctx context.Context, userID int64) (State, error) {
 // ignored, so that a newer version may add some.
 func decodeState(userID int64, fields map[string]string) (State, error) {
 	st := State{UserID: userID, Credits: make(map[string]int64)}
+	grants := 0
+	for k := range fields {
+		if strings.HasPrefix(k, "g:") {
+			grants++
+		}
+	}
+	if grants > 0 {
+		st.Grants = make([]Grant, 0, grants)
+	}
 	for k, v := range fields {
 		switch {
 		case k == "v":
@@ -222,6 +240,10 @@ func decodeState(userID int64, fields map[string]string) (State, error) {
 }
 
 // RecordPayment implements Store.
+//
+// The events are built from p and the grant sent to the script, as they
+// are stored; the script's reply only says how the stored grant differs
+// (see luaRecord), so the usual purchase decodes no JSON.
 func (s *RedisStore) RecordPayment(ctx context.Context, p Payment) (Change, error) {
 	if err := ctx.Err(); err != nil {
 		return Change{}, err
@@ -230,24 +252,23 @@ func (s *RedisStore) RecordPayment(ctx context.Context, p Payment) (Change, erro
 		return Change{}, err
 	}
 	p.Status = StatusPaid
-	pj, err := encodePayment(p)
-	if err != nil {
-		return Change{}, err
-	}
-	var field, gj string
+	pj := encodePayment(p)
+	var g Grant
 	switch p.Kind {
 	case KindSubscription:
-		g := Grant{
+		g = Grant{
 			ID: SubscriptionGrantID(p.ProductID), ProductID: p.ProductID, Source: SourceSubscription,
 			Features: p.Features, ExpiresAt: p.SubscriptionExpiresAt, AutoRenew: true,
 			ChargeID: p.ChargeID, FirstChargeID: p.ChargeID, GrantedAt: p.PaidAt,
 		}
-		field, gj = "g:"+g.ID, encodeGrant(g)
 	case KindOneTime:
-		g := Grant{
+		g = Grant{
 			ID: OneTimeGrantID(p.ChargeID), ProductID: p.ProductID, Source: SourceOneTime,
 			Features: p.Features, ExpiresAt: p.ExpiresAt, ChargeID: p.ChargeID, GrantedAt: p.PaidAt,
 		}
+	}
+	var field, gj string
+	if g.ID != "" {
 		field, gj = "g:"+g.ID, encodeGrant(g)
 	}
 	args := s.userArgs(p.UserID, pj, string(p.Kind), field, gj, flag(p.IsRecurring), flag(p.IsFirstRecurring), p.ChargeID)
@@ -268,23 +289,50 @@ func (s *RedisStore) RecordPayment(ctx context.Context, p Payment) (Change, erro
 	case status != "ok":
 		return Change{}, unexpectedStatus("record payment", status)
 	}
-	ch := Change{Version: version}
 	ev := Event{Type: EventPurchased, UserID: p.UserID, ProductID: p.ProductID, Version: version}
-	typ, err1 := replyString(reply, 2)
-	if typ == string(EventRenewed) {
-		ev.Type = EventRenewed
-	}
-	pay, err2 := decodePayment(pj)
+	pay, err1 := storedPayment(p, pj)
 	ev.Payment = &pay
-	rawGrant, err3 := replyString(reply, 3)
-	var err4 error
-	if rawGrant != "" {
-		var g Grant
-		g, err4 = decodeGrant(rawGrant)
-		ev.Grant = &g
+	var err2 error
+	if g.ID != "" {
+		ev.Type, ev.Grant, err2 = recordedGrant(reply, g, gj)
 	}
-	ch.Events = []Event{ev}
-	return ch, applied("record payment", version, err1, err2, err3, err4)
+	return Change{Version: version, Events: []Event{ev}}, applied("record payment", version, err1, err2)
+}
+
+// recordedGrant reads the record script's reply after the version: nothing
+// when the grant g (encoded as gj) was stored as sent, else the event type
+// and how the stored grant differs.
+func recordedGrant(reply []any, g Grant, gj string) (EventType, *Grant, error) {
+	if len(reply) == 2 {
+		stored, err := storedGrant(g, gj)
+		return EventPurchased, &stored, err
+	}
+	typ := EventPurchased
+	if t, err := replyString(reply, 2); err != nil {
+		return typ, nil, err
+	} else if t == string(EventRenewed) {
+		typ = EventRenewed
+	}
+	how, err := replyString(reply, 3)
+	if err != nil {
+		return typ, nil, err
+	}
+	switch how {
+	case "merged":
+		stored, err := storedGrant(g, gj)
+		first, err1 := replyString(reply, 4)
+		reason, err2 := replyString(reply, 5)
+		stored.FirstChargeID, stored.Reason = cjsonString(first), cjsonString(reason)
+		return typ, &stored, errors.Join(err, err1, err2)
+	case "stored":
+		raw, err := replyString(reply, 4)
+		if err != nil {
+			return typ, nil, err
+		}
+		stored, err := decodeGrant(raw)
+		return typ, &stored, err
+	}
+	return typ, nil, fmt.Errorf("%w: record script reply %q", ErrCorrupt, how)
 }
 
 // RefundPayment implements Store.
@@ -365,7 +413,7 @@ func (s *RedisStore) Grant(ctx context.Context, userID int64, g Grant) (Change, 
 	case status != "ok":
 		return Change{}, unexpectedStatus("grant", status)
 	}
-	stored, err := decodeGrant(gj)
+	stored, err := storedGrant(g, gj)
 	return Change{Version: version, Events: []Event{{
 		Type: EventGranted, UserID: userID, ProductID: g.ProductID, Grant: &stored, Version: version,
 	}}}, applied("grant", version, err)
@@ -438,14 +486,7 @@ func (s *RedisStore) grantChange(op string, typ EventType, userID int64, product
 
 // Spend implements Store.
 func (s *RedisStore) Spend(ctx context.Context, userID int64, credit string, n int64) (int64, error) {
-	if credit == "" || n <= 0 {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		return 0, ErrInvalid
-	}
-	status, _, reply, err := s.run(ctx, "spend", scriptSpend,
-		[]string{s.userKey(userID)}, s.userArgs(userID, "c:"+credit, strconv.FormatInt(n, 10))...)
+	status, reply, err := s.runCredits(ctx, "spend", scriptSpend, userID, credit, n)
 	if err != nil {
 		return 0, err
 	}
@@ -467,14 +508,7 @@ func (s *RedisStore) Spend(ctx context.Context, userID int64, credit string, n i
 
 // AddCredits implements Store.
 func (s *RedisStore) AddCredits(ctx context.Context, userID int64, credit string, n int64) (int64, error) {
-	if credit == "" || n <= 0 {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		return 0, ErrInvalid
-	}
-	status, _, reply, err := s.run(ctx, "add credits", scriptAddCredits,
-		[]string{s.userKey(userID)}, s.userArgs(userID, "c:"+credit, strconv.FormatInt(n, 10))...)
+	status, reply, err := s.runCredits(ctx, "add credits", scriptAddCredits, userID, credit, n)
 	switch {
 	case err != nil:
 		return 0, err
@@ -488,6 +522,20 @@ func (s *RedisStore) AddCredits(ctx context.Context, userID int64, credit string
 		return 0, fmt.Errorf("%w: redis add credits applied: %w", ErrCorrupt, err)
 	}
 	return bal, nil
+}
+
+// runCredits checks the arguments of Spend and AddCredits (a canceled
+// context wins over ErrInvalid) and runs sc on the credit's balance.
+func (s *RedisStore) runCredits(ctx context.Context, op string, sc *redis.Script, userID int64, credit string, n int64) (status string, reply []any, err error) {
+	if credit == "" || n <= 0 {
+		if err := ctx.Err(); err != nil {
+			return "", nil, err
+		}
+		return "", nil, ErrInvalid
+	}
+	status, _, reply, err = s.run(ctx, op, sc,
+		[]string{s.userKey(userID)}, s.userArgs(userID, "c:"+credit, strconv.FormatInt(n, 10))...)
+	return status, reply, err
 }
 
 // Subscribe implements Notifier with Redis pub/sub on <prefix>changes. It

@@ -191,11 +191,10 @@ func FuzzRedisDecodeGrant(f *testing.F) {
 
 // FuzzRedisDecodePayment does the same for ledger records.
 func FuzzRedisDecodePayment(f *testing.F) {
-	pj, err := encodePayment(Payment{
+	pj := encodePayment(Payment{
 		ChargeID: "c", UserID: 1 << 60, ProductID: "p", Amount: 5, PaidAt: time.Unix(1, 1),
 		Kind: KindConsumable, Credits: map[string]int64{"credits": 3}, Shortfall: map[string]int64{"credits": 1},
 	})
-	require.NoError(f, err)
 	f.Add(pj)
 	f.Add(`{"user_id":1,"amount":"1"}`)
 	f.Add(`{"user_id":"1","amount":"x"}`)
@@ -207,10 +206,12 @@ func FuzzRedisDecodePayment(f *testing.F) {
 			require.ErrorIs(t, err, ErrCorrupt)
 			return
 		}
-		enc, err := encodePayment(p)
-		require.NoError(t, err)
+		enc := encodePayment(p)
 		back, err := decodePayment(enc)
 		require.NoError(t, err)
+		if len(p.Features) == 0 {
+			p.Features = back.Features // empty features are left out (omitempty): nil
+		}
 		require.Equal(t, p, back)
 	})
 }

@@ -130,34 +130,45 @@ end
 // KEYS[2] ledger record. ARGV[3] payment JSON, ARGV[4] kind, ARGV[5] grant
 // field, ARGV[6] grant JSON (as if there were no grant yet), ARGV[7]
 // recurring, ARGV[8] first recurring ('1'/'0'), ARGV[9] charge ID,
-// ARGV[10..] credit name/amount pairs. Returns {status, version, event
-// type, grant JSON}.
+// ARGV[10..] credit name/amount pairs. The reply tells the caller, which
+// has the payment and the grant it sent, what the event needs and no more:
+//
+//	{'ok', version}                    purchased; the grant (if any) stored as sent
+//	{'ok', version, event type, 'merged', first charge ID, reason}
+//	                                   the grant as sent with these two
+//	                                   fields of the previous one
+//	{'ok', version, event type, 'stored', grant JSON}
+//	                                   the previous grant, kept (a late
+//	                                   payment of an earlier period)
 const luaRecord = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return {'dup', version()} end
 local kind, field = ARGV[4], ARGV[5]
-local ev, grant = 'purchased', ''
+local reply = {'ok'}
 if kind == 'subscription' then
-  local g = decode(ARGV[6], 'new grant')
   local old = redis.call('HGET', KEYS[1], field)
+  local grant = ARGV[6]
   if old then
+    local g = decode(ARGV[6], 'new grant')
     local o = decode(old, field)
     local first = ARGV[8] == '1'
+    local ev = 'purchased'
     if ARGV[7] == '1' and not first then ev = 'renewed' end
     if tcmp(str(o.expires_at, field), g.expires_at) < 0 then
       -- a later expiry: the payment now backs the grant
       if not first then g.first_charge_id = str(o.first_charge_id, field) end
       g.reason = str(o.reason, field)
+      grant = cjson.encode(g)
+      reply = {'ok', ev, 'merged', str(g.first_charge_id, 'new grant'), g.reason}
     else
       -- an older payment arriving late changes nothing but FirstChargeID
-      g = o
-      if first then g.first_charge_id = ARGV[9] end
+      if first then o.first_charge_id = ARGV[9] end
+      grant = cjson.encode(o)
+      reply = {'ok', ev, 'stored', grant}
     end
   end
-  grant = cjson.encode(g)
   redis.call('HSET', KEYS[1], field, grant)
 elseif kind == 'one_time' then
-  grant = ARGV[6]
-  redis.call('HSET', KEYS[1], field, grant)
+  redis.call('HSET', KEYS[1], field, ARGV[6])
 else
   for i = 10, #ARGV, 2 do
     if not addable('c:' .. ARGV[i], ARGV[i + 1]) then return {'overflow', version(), ARGV[i]} end
@@ -167,7 +178,8 @@ else
   end
 end
 redis.call('SET', KEYS[2], ARGV[3])
-return {'ok', commit(), ev, grant}
+table.insert(reply, 2, commit())
+return reply
 `
 
 // luaRefund marks a payment refunded and revokes what it granted.

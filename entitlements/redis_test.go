@@ -901,6 +901,37 @@ func BenchmarkRedisStore_RecordPayment(b *testing.B) {
 	}
 }
 
+// BenchmarkRedisStore_RecordPaymentOneTime records a one-time purchase, as
+// the load tool's webhook-new scenario does.
+func BenchmarkRedisStore_RecordPaymentOneTime(b *testing.B) {
+	ctx := context.Background()
+	s := benchStore(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := s.RecordPayment(ctx, rsOneTime(int64(i%100+1), "c"+strconv.Itoa(i), time.Time{})); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRedisStore_RecordPaymentRenewal records a renewal that extends
+// a subscription (the script merges it with the previous grant).
+func BenchmarkRedisStore_RecordPaymentRenewal(b *testing.B) {
+	ctx := context.Background()
+	s := benchStore(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		exp := rsBase.Add(time.Duration(i) * time.Second)
+		if _, err := s.RecordPayment(ctx, rsSub(1, "c"+strconv.Itoa(i), exp, true, i == 1)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkRedisStore_RecordPaymentDuplicate(b *testing.B) {
 	ctx := context.Background()
 	s := benchStore(b)

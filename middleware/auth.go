@@ -102,9 +102,9 @@ type AuthConfig struct {
 // Security notes: the hash is checked by computing the HMAC here, with the
 // key HMAC("WebAppData", token) derived once, and comparing bytes with
 // hmac.Equal (constant time) — init-data-golang's Validate compares with !=,
-// so it is used only for parsing and the Ed25519 check (which involves no
-// secret). Both signatures are checked before auth_date, so forged data is
-// reported as forged, never as expired.
+// so it is used only for the Ed25519 check (which involves no secret).
+// Both signatures are checked before auth_date, so forged data is reported
+// as forged, never as expired.
 func (cfg AuthConfig) ToMiddleware() (echo.MiddlewareFunc, error) {
 	v, err := cfg.newVerifier()
 	if err != nil {

@@ -174,3 +174,57 @@ func BenchmarkSignInitData(b *testing.B) {
 		_ = SignInitData(testToken, testUser, testNow.Add(time.Duration(i)*time.Second))
 	}
 }
+
+// BenchmarkVerifyCold is a full verification (no cache) alone, without
+// echo: serial, and from every core at once (the pooled HMAC state and
+// buffers are shared).
+func BenchmarkVerifyCold(b *testing.B) {
+	v, err := AuthConfig{BotToken: testToken, Now: fixedClock(testNow), CacheSize: -1}.newVerifier()
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := signed(testToken, nil)
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := v.verify(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := v.verify(raw); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkParseInitData compares url.ParseQuery with the verifier's parser
+// on typical init data.
+func BenchmarkParseInitData(b *testing.B) {
+	raw := signed(testToken, nil)
+	b.Run("url.ParseQuery", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := url.ParseQuery(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("appendFields", func(b *testing.B) {
+		b.ReportAllocs()
+		var fields []field
+		for b.Loop() {
+			var err error
+			if fields, err = appendFields(fields[:0], raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

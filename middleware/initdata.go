@@ -1,10 +1,6 @@
 package middleware
 
-import (
-	"time"
-
-	initdata "github.com/telegram-mini-apps/init-data-golang"
-)
+import "time"
 
 // InitData is verified Telegram Mini App init data (research doc §4.2).
 //
@@ -38,7 +34,9 @@ type InitData struct {
 }
 
 // User is a Telegram user as found in init data (WebAppUser). The JSON
-// names are Telegram's.
+// names are Telegram's. Auth decodes the user JSON straight into it, so its
+// fields, names and types stay those of init-data-golang's User (what a
+// User accepts and rejects is then the same).
 type User struct {
 	ID                    int64  `json:"id"`
 	IsBot                 bool   `json:"is_bot,omitempty"`
@@ -52,28 +50,12 @@ type User struct {
 	PhotoURL              string `json:"photo_url,omitempty"`
 }
 
-// Chat is a chat as found in init data (WebAppChat).
+// Chat is a chat as found in init data (WebAppChat). As User, its fields
+// are those of init-data-golang's Chat.
 type Chat struct {
 	ID       int64  `json:"id"`
 	Type     string `json:"type"`
 	Title    string `json:"title"`
 	Username string `json:"username,omitempty"`
 	PhotoURL string `json:"photo_url,omitempty"`
-}
-
-// userFromLibrary copies the library's model into ours, so that our API does
-// not change when the library's does (v2 turns User into a pointer).
-func userFromLibrary(u initdata.User) User {
-	return User{
-		ID:                    u.ID,
-		IsBot:                 u.IsBot,
-		FirstName:             u.FirstName,
-		LastName:              u.LastName,
-		Username:              u.Username,
-		LanguageCode:          u.LanguageCode,
-		IsPremium:             u.IsPremium,
-		AddedToAttachmentMenu: u.AddedToAttachmentMenu,
-		AllowsWriteToPM:       u.AllowsWriteToPm,
-		PhotoURL:              u.PhotoURL,
-	}
 }

@@ -108,14 +108,24 @@ func (s *Server) answerPreCheckoutQuery(_ context.Context, p params) (any, *apiE
 	return true, nil
 }
 
-func (s *Server) refundStarPayment(_ context.Context, p params) (any, *apiError) {
-	userID := p.int("user_id")
-	chargeID := strings.TrimSpace(p["telegram_payment_charge_id"])
+// chargeParams reads the user_id and telegram_payment_charge_id that
+// refundStarPayment and editUserStarSubscription share.
+func chargeParams(p params) (userID int64, chargeID string, _ *apiError) {
+	userID = p.int("user_id")
+	chargeID = strings.TrimSpace(p["telegram_payment_charge_id"])
 	if userID <= 0 {
-		return nil, badRequest("invalid user_id specified")
+		return 0, "", badRequest("invalid user_id specified")
 	}
 	if chargeID == "" {
-		return nil, badRequest("CHARGE_ID_EMPTY")
+		return 0, "", badRequest("CHARGE_ID_EMPTY")
+	}
+	return userID, chargeID, nil
+}
+
+func (s *Server) refundStarPayment(_ context.Context, p params) (any, *apiError) {
+	userID, chargeID, aerr := chargeParams(p)
+	if aerr != nil {
+		return nil, aerr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -145,13 +155,9 @@ func (s *Server) refundStarPayment(_ context.Context, p params) (any, *apiError)
 }
 
 func (s *Server) editUserStarSubscription(_ context.Context, p params) (any, *apiError) {
-	userID := p.int("user_id")
-	chargeID := strings.TrimSpace(p["telegram_payment_charge_id"])
-	if userID <= 0 {
-		return nil, badRequest("invalid user_id specified")
-	}
-	if chargeID == "" {
-		return nil, badRequest("CHARGE_ID_EMPTY")
+	userID, chargeID, aerr := chargeParams(p)
+	if aerr != nil {
+		return nil, aerr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

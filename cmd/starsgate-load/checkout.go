@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,6 +25,7 @@ func init() {
 		scenario{"webhook-new", webhookNew},
 		scenario{"webhook-dup", webhookDup},
 		scenario{"precheckout", precheckout},
+		scenario{"precheckout-in-response", precheckoutInResponse},
 	)
 }
 
@@ -67,7 +69,9 @@ func (s *checkoutServer) close(w io.Writer) {
 	}
 }
 
-func startCheckoutServer(ctx context.Context, o options, concurrency int) (_ *checkoutServer, err error) {
+// startCheckoutServer starts the servers; mods change the processor's
+// Config.
+func startCheckoutServer(ctx context.Context, o options, concurrency int, mods ...func(*checkout.Config)) (_ *checkoutServer, err error) {
 	env, err := openRedis(ctx, o.redis, concurrency+4)
 	if err != nil {
 		return nil, err
@@ -126,12 +130,16 @@ func startCheckoutServer(ctx context.Context, o options, concurrency int) (_ *ch
 	if err := checker.Start(ctx); err != nil {
 		return nil, err
 	}
-	p, err := checkout.New(checkout.Config{
+	cfg := checkout.Config{
 		Bot: bot, Catalog: catalog, Store: checker.Store(), Payloads: s.payloads, WebhookSecret: loadSecret,
 		OnEvent: func(context.Context, entitlements.Event) { s.events.Add(1) },
 		// Records are formatted as in production; only the writing is left out.
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	p, err := checkout.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -276,8 +284,19 @@ func webhookDup(ctx context.Context, o options, w io.Writer) (*comparison, error
 // answers ok through the fake Bot API, before the webhook request returns.
 // The subject's latency is thus update in → answer sent.
 func precheckout(ctx context.Context, o options, w io.Writer) (*comparison, error) {
+	return runPrecheckout(ctx, o, w, false)
+}
+
+// precheckoutInResponse: the same with Config.AnswerInWebhookResponse, so
+// the answer is the webhook's response body and no Bot API call is made.
+// The subject's latency is update in → answer received by Telegram.
+func precheckoutInResponse(ctx context.Context, o options, w io.Writer) (*comparison, error) {
+	return runPrecheckout(ctx, o, w, true)
+}
+
+func runPrecheckout(ctx context.Context, o options, w io.Writer, inResponse bool) (*comparison, error) {
 	conc := max(o.concurrency, minPreCheckoutConcurrency)
-	s, err := startCheckoutServer(ctx, o, conc)
+	s, err := startCheckoutServer(ctx, o, conc, func(c *checkout.Config) { c.AnswerInWebhookResponse = inResponse })
 	if err != nil {
 		return nil, err
 	}
@@ -288,18 +307,55 @@ func precheckout(ctx context.Context, o options, w io.Writer) (*comparison, erro
 			return nil, err
 		}
 	}
+	label, how := "precheckout", "answer through the Bot API"
+	if inResponse {
+		label, how = "precheckout-in-response", "answer in the webhook response"
+		// The load client does not read bodies: check one answer here.
+		if err := s.checkReplyInResponse(ctx, bodies[0]); err != nil {
+			return nil, err
+		}
+	}
 	answers0, refusals0 := s.answers.Load(), s.refusals.Load()
-	c, err := compare(ctx, s.addr, conc, o, "precheckout", decodeTarget(bodies), webhookTarget("POST /webhook (pre-checkout)", bodies))
+	c, err := compare(ctx, s.addr, conc, o, label, decodeTarget(bodies), webhookTarget("POST /webhook (pre-checkout)", bodies))
 	if err != nil {
 		return nil, err
 	}
-	printComparison(w, "precheckout (pre_checkout_query, answer through the Bot API, Redis store)", o, conc, c, 0)
+	printComparison(w, label+" (pre_checkout_query, "+how+", Redis store)", o, conc, c, 0)
 	p99 := c.subject.percentile(0.99)
 	verdict := "met"
 	if p99 > wantPreCheckoutP99 {
 		verdict = "MISSED"
 	}
 	fmt.Fprintf(w, "p99 update in → answer sent: %s; target ≤ %s with %d concurrent: %s\n", roundDur(p99), wantPreCheckoutP99, conc, verdict)
-	fmt.Fprintf(w, "answers sent: %d ok, %d refused (warm-up included)\n", s.answers.Load()-answers0, s.refusals.Load()-refusals0)
+	fmt.Fprintf(w, "answers sent through the Bot API: %d ok, %d refused (warm-up included)\n", s.answers.Load()-answers0, s.refusals.Load()-refusals0)
 	return c, nil
+}
+
+// checkReplyInResponse posts one pre-checkout update and checks that the
+// webhook answered it ok in its response body.
+func (s *checkoutServer) checkReplyInResponse(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+s.addr+"/webhook", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(checkout.SecretTokenHeader, loadSecret)
+	client := &http.Client{Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var reply struct {
+		Method string `json:"method"`
+		OK     bool   `json:"ok"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil {
+		return fmt.Errorf("pre-checkout answer in the response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK || reply.Method != "answerPreCheckoutQuery" || !reply.OK {
+		return fmt.Errorf("pre-checkout answer in the response: status %d, %+v", resp.StatusCode, reply)
+	}
+	return nil
 }
