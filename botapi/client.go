@@ -107,6 +107,31 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// Format prints the client without its token, whatever the verb (%v,
+// %+v, %#v, %s, %d …), so that a client in a log line or a panic never
+// shows the secret; its fields hold the token and URLs built from it.
+func (c Client) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "botapi.Client{bot: %d, token: <redacted>}", c.botID)
+}
+
+// Format prints the configuration with the token redacted, whatever the
+// verb.
+func (cfg Config) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "botapi.Config{Token: <redacted>, BaseURL: %q, TestEnvironment: %t, MaxResponseSize: %d}",
+		cfg.BaseURL, cfg.TestEnvironment, cfg.MaxResponseSize)
+}
+
+// LogValue is what slog records for a client: the bot ID, no token.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("bot", c.botID), slog.String("token", "<redacted>"))
+}
+
+// LogValue is what slog records for a configuration: no token.
+func (cfg Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("token", "<redacted>"), slog.String("base_url", cfg.BaseURL),
+		slog.Bool("test_environment", cfg.TestEnvironment))
+}
+
 // BotID is the bot's user ID, the numeric prefix of the token before ':',
 // or 0 when the token has no positive numeric prefix.
 func (c *Client) BotID() int64 { return c.botID }

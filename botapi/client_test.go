@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -630,4 +632,33 @@ func TestGetUpdatesExtendsTimeout(t *testing.T) {
 	assert.True(t, deadlines[0].After(start.Add(50*time.Second)), "long poll deadline covers the poll: %v", deadlines[0].Sub(start))
 	assert.True(t, deadlines[1].Before(start.Add(50*time.Second)), "short poll keeps the client timeout: %v", deadlines[1].Sub(start))
 	assert.Equal(t, 2*time.Second, hc.Timeout, "the caller's client is not modified")
+}
+
+// TestPrintingHidesToken: a client or its configuration in a log line, an
+// error message or a panic shows no token, whatever the verb.
+func TestPrintingHidesToken(t *testing.T) {
+	cfg := Config{Token: testToken, BaseURL: "https://bots.example.com"}
+	c, err := New(cfg)
+	require.NoError(t, err)
+	for _, v := range []any{c, *c, cfg, &cfg, []any{c}, struct{ C *Client }{c}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%q", "%x"} {
+			out := fmt.Sprintf(verb, v)
+			assert.NotContains(t, out, testToken, verb)
+			assert.NotContains(t, out, "bot"+testToken, verb)
+		}
+	}
+	assert.Equal(t, "botapi.Client{bot: 123456789, token: <redacted>}", fmt.Sprint(c))
+
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("client", "c", c, "cfg", cfg, "pcfg", &cfg)
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("client", "c", c, "cfg", cfg, "v", *c)
+	assert.NotContains(t, logs.String(), testToken)
+	assert.Contains(t, logs.String(), "<redacted>")
+
+	func() {
+		defer func() {
+			assert.NotContains(t, fmt.Sprint(recover()), testToken)
+		}()
+		panic(c)
+	}()
 }

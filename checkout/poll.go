@@ -103,6 +103,9 @@ func (p *Processor) Poll(ctx context.Context, cfg PollConfig) error {
 		}
 		wait = 0
 		for _, u := range updates {
+			if ctx.Err() != nil {
+				return nil // the rest of the batch comes again next time
+			}
 			if err := p.ProcessUpdate(ctx, u); err != nil {
 				if ctx.Err() != nil {
 					return nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/starsgate/starsgate/botapi"
 	"github.com/starsgate/starsgate/entitlements"
@@ -38,10 +39,16 @@ func (p *Processor) ProcessUpdate(ctx context.Context, u botapi.Update) error {
 	case u.PreCheckoutQuery != nil:
 		return p.handlePreCheckout(ctx, u)
 	case u.Message != nil && u.Message.SuccessfulPayment != nil:
+		ctx, cancel := writeContext(ctx)
+		defer cancel()
 		return p.handleSuccessfulPayment(ctx, u)
 	case u.Message != nil && u.Message.RefundedPayment != nil:
+		ctx, cancel := writeContext(ctx)
+		defer cancel()
 		return p.handleRefundedPayment(ctx, u.Message)
 	case u.Subscription != nil:
+		ctx, cancel := writeContext(ctx)
+		defer cancel()
 		return p.handleSubscription(ctx, u)
 	case u.Message != nil:
 		if text, ok := p.commandReply(u.Message); ok {
@@ -49,6 +56,19 @@ func (p *Processor) ProcessUpdate(ctx context.Context, u botapi.Update) error {
 		}
 	}
 	return p.passOn(ctx, u)
+}
+
+// writeTimeout bounds the store writes of one update.
+const writeTimeout = 10 * time.Second
+
+// writeContext is the context of the store write (and the events) of an
+// update: ctx's values, but not its cancellation. A caller going away
+// (Telegram closing the webhook connection, a poller shutting down) could
+// otherwise cut the write after Redis ran the script but before its reply
+// arrived: the update would be answered 5xx, its redelivery found to be a
+// duplicate, and its event never emitted.
+func writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 }
 
 // passOn hands u to Config.OnUpdate, keeping only transient errors.

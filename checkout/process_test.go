@@ -1,6 +1,7 @@
 package checkout_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -67,19 +68,32 @@ func TestPreCheckoutDecisions(t *testing.T) {
 		{"nok, store slower than the budget: refuse in time", slowStore{}, alice, "XTR", 500, "lifetime", false, checkout.MsgUnavailable},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			store := tc.givenStore
-			if store == nil {
-				store = entitlements.NewMemoryStore()
+		for _, sk := range storeKinds {
+			if tc.givenStore != nil && sk.name != storeKinds[0].name {
+				continue // a store of its own: run once
 			}
-			u := newUnit(t, store, func(c *checkout.Config) { c.PreCheckoutBudget = 100 * time.Millisecond })
-			raw := preCheckoutUpdate(t, tc.givenUser, tc.givenCur, tc.givenAmt, u.payload(tc.givenProd, alice.ID))
-			require.NoError(t, u.proc.Process(testCtx(t), raw), "a decision is never a transient fault")
-			a := u.bot.lastAnswer(t)
-			assert.Equal(t, "q1", a.PreCheckoutQueryID)
-			assert.Equal(t, tc.expectOK, a.OK)
-			assert.Equal(t, tc.expectMsg, a.ErrorMessage)
-		})
+			t.Run(tc.name+"/"+sk.name, func(t *testing.T) {
+				store := tc.givenStore
+				if store == nil {
+					store = sk.new(t)
+				}
+				u := newUnit(t, store, func(c *checkout.Config) { c.PreCheckoutBudget = 100 * time.Millisecond })
+				raw := preCheckoutUpdate(t, tc.givenUser, tc.givenCur, tc.givenAmt, u.payload(tc.givenProd, alice.ID))
+				require.NoError(t, u.proc.Process(testCtx(t), raw), "a decision is never a transient fault")
+				a := u.bot.lastAnswer(t)
+				assert.Equal(t, "q1", a.PreCheckoutQueryID)
+				assert.Equal(t, tc.expectOK, a.OK)
+				assert.Equal(t, tc.expectMsg, a.ErrorMessage)
+				if tc.givenStore == nil {
+					for _, id := range []int64{alice.ID, bob.ID} {
+						st, err := store.Load(testCtx(t), id)
+						require.NoError(t, err)
+						assert.Zero(t, st.Version, "a pre-checkout records nothing")
+					}
+				}
+				assert.Empty(t, u.events.types())
+			})
+		}
 	}
 }
 
@@ -160,4 +174,42 @@ func mustJSON(t testing.TB, v any) []byte {
 	raw, err := json.Marshal(v)
 	require.NoError(t, err)
 	return raw
+}
+
+// cancelingStore runs each write, then cancels the caller's context and
+// reports the cancellation, as go-redis does when the caller goes away
+// after Redis ran a script but before its reply arrived.
+type cancelingStore struct {
+	entitlements.Store
+	cancel context.CancelFunc
+}
+
+func (s cancelingStore) RecordPayment(ctx context.Context, p entitlements.Payment) (entitlements.Change, error) {
+	ch, err := s.Store.RecordPayment(ctx, p)
+	s.cancel()
+	if ctx.Err() != nil {
+		return entitlements.Change{}, ctx.Err()
+	}
+	return ch, err
+}
+
+// A webhook request that goes away while its payment is being written does
+// not lose the purchased event: the write runs to its end and the event is
+// emitted; the redelivery is a duplicate.
+func TestPaymentWriteOutlivesCaller(t *testing.T) {
+	for _, sk := range storeKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(testCtx(t))
+			store := sk.new(t)
+			u := newUnit(t, cancelingStore{Store: store, cancel: cancel}, func(c *checkout.Config) { c.DuplicateCacheSize = -1 })
+			raw := successfulPaymentUpdate(t, 1, alice, "gone-caller", u.payload("lifetime", alice.ID), 500)
+			require.NoError(t, u.proc.Process(ctx, raw))
+			require.Error(t, ctx.Err(), "the caller went away during the write")
+			require.NoError(t, u.proc.Process(testCtx(t), raw), "the redelivery")
+			assert.Equal(t, []entitlements.EventType{entitlements.EventPurchased}, u.events.types())
+			st, err := store.Load(testCtx(t), alice.ID)
+			require.NoError(t, err)
+			assert.Equal(t, int64(1), st.Version)
+		})
+	}
 }

@@ -353,7 +353,9 @@ func TestBinary_RealMode(t *testing.T) {
 			status, body = sb.call(http.MethodGet, "/sandbox/updates", "", nil)
 			require.Equal(t, http.StatusOK, status)
 			want := map[string]string{"webhook": "webhook", "long polling": "getUpdates"}[mode]
-			for _, u := range body["updates"].([]any) {
+			updates, _ := body["updates"].([]any)
+			require.NotEmpty(t, updates, "the purchase sent updates")
+			for _, u := range updates {
 				attempts := u.(map[string]any)["attempts"].([]any)
 				require.NotEmpty(t, attempts)
 				assert.Equal(t, want, attempts[0].(map[string]any)["via"])

@@ -28,7 +28,7 @@ var demoUser = botapi.User{ID: 10001, FirstName: "Demo", Username: "demo_user", 
 //	GET  /api/premium     guarded by feature "premium"
 //	POST /api/spend       spends one "credits"
 //	GET  /client/...      @starsgate/client
-//	GET  /config          {"sandbox":bool} for the page
+//	GET  /config          {"sandbox":bool,"stars_base_url":"/stars"} for the page
 //	GET  /                the page
 //	/sandbox-dev/...      sandbox mode only: initData for a demo user, pay
 func (a *app) routes() {

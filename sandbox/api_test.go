@@ -149,6 +149,26 @@ func TestClientAgainstSandbox(t *testing.T) {
 	require.NoError(t, err)
 	_, err = testEnv.GetMe(ctx)
 	require.NoError(t, err)
+
+	// sendInvoice through the typed method: to a user who opened the Mini
+	// App, and refused (a Telegram-shaped error) to a chat the bot never saw.
+	s.SignInitData(alice, s.Now())
+	inv := botapi.SendInvoiceParams{
+		ChatID: alice.ID, Title: "Pro", Description: "Pro for a month", Payload: "p1",
+		Currency: botapi.CurrencyStars, Prices: []botapi.LabeledPrice{{Label: "Pro", Amount: 250}},
+	}
+	m, err := c.SendInvoice(ctx, inv)
+	require.NoError(t, err)
+	assert.Equal(t, alice.ID, m.Chat.ID)
+	require.NotNil(t, m.Invoice)
+	assert.EqualValues(t, 250, m.Invoice.TotalAmount)
+	assert.Equal(t, botapi.CurrencyStars, m.Invoice.Currency)
+	inv.ChatID = 999
+	_, err = c.SendInvoice(ctx, inv)
+	var apiErr *botapi.Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 400, apiErr.Code)
+	assert.Equal(t, "Bad Request: chat not found", apiErr.Description)
 }
 
 func TestMalformedBodies(t *testing.T) {

@@ -177,12 +177,15 @@ func TestWebhookKeepsOneUsersOrder(t *testing.T) {
 		return len(r.Attempts) >= 2
 	}, 10*time.Second, time.Millisecond, "a1 is retried")
 	// alice's second update has not been tried: her queue is blocked.
+	found := false
 	for _, r := range s.Updates() {
-		if r.Update.Message.MessageID == a2.MessageID {
+		if r.Update.Message.MessageID == a2.MessageID && r.Update.Message.Chat.ID == alice.ID {
+			found = true
 			assert.Empty(t, r.Attempts)
 			assert.Equal(t, StatusPending, r.Status)
 		}
 	}
+	require.True(t, found, "a2 is in the sandbox's update log")
 	close(release)
 	require.NoError(t, s.WaitIdle(ctx))
 

@@ -10,6 +10,14 @@ cd "$(dirname "$0")/../client-js"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+# Node.js 18+ and npm: Debian's packages when missing and we are root.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+		log "installing nodejs and npm with apt-get"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+	fi
+fi
 for tool in node npm; do
 	command -v "$tool" >/dev/null || { echo "$tool not found: client-js needs Node.js 18+ and npm" >&2; exit 1; }
 done

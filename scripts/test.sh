@@ -3,8 +3,9 @@
 #
 # It finds a Redis (REDIS_URL, else 127.0.0.1:6379) or starts a throwaway
 # redis-server on a free port (installing it with apt-get when it is missing
-# and we are root), then runs go vet, go test -race, a short benchmark pass
-# and the client-js tests, headless Chromium ones included. Redis test suites
+# and we are root), then runs go vet, go test -race, the allocation tests
+# (without -race), a short benchmark pass and the client-js tests, headless
+# Chromium ones included. Redis test suites
 # fail, never skip, when Redis is unreachable: this script is what guarantees
 # one exists.
 set -euo pipefail
@@ -76,6 +77,11 @@ go vet ./...
 
 log "go test -race ./..."
 go test -race -count=1 -timeout 20m ./...
+
+# Allocation counts are checked without -race (the race detector
+# allocates): middleware/alloc_test.go is built only then.
+log "allocation tests (no -race)"
+go test -count=1 -run 'Allocations' ./middleware/
 
 log "benchmarks, once briefly (they must keep compiling and running)"
 go test -run '^$' -bench . -benchtime=20x -count=1 ./... >/dev/null

@@ -326,8 +326,25 @@ func runPrecheckout(ctx context.Context, o options, w io.Writer, inResponse bool
 	if p99 > wantPreCheckoutP99 {
 		verdict = "MISSED"
 	}
-	fmt.Fprintf(w, "p99 update in → answer sent: %s; target ≤ %s with %d concurrent: %s\n", roundDur(p99), wantPreCheckoutP99, conc, verdict)
-	fmt.Fprintf(w, "answers sent through the Bot API: %d ok, %d refused (warm-up included)\n", s.answers.Load()-answers0, s.refusals.Load()-refusals0)
+	fmt.Fprintf(w, "p99 update in → answer sent, closed loop (every connection sends again at once, so the machine is saturated): %s; target ≤ %s with %d concurrent: %s\n",
+		roundDur(p99), wantPreCheckoutP99, conc, verdict)
+
+	// The closed loop above keeps conc queries in flight all the time; its
+	// latency is queueing at the machine's throughput. A burst is the case
+	// the target describes: conc queries arrive at once.
+	lats, wave, err := bursts(ctx, s.addr, conc, o.burstWaves(), webhookTarget("pre-checkout burst", bodies))
+	if err != nil {
+		return nil, err
+	}
+	bp99 := percentile(lats, 0.99)
+	verdict = "met"
+	if bp99 > wantPreCheckoutP99 {
+		verdict = "MISSED"
+	}
+	fmt.Fprintf(w, "burst: %d waves of %d queries sent at once: p50 %s, p99 %s, slowest %s; median wave done in %s; target p99 ≤ %s: %s\n",
+		o.burstWaves(), conc, roundDur(percentile(lats, 0.5)), roundDur(bp99), roundDur(lats[len(lats)-1]),
+		roundDur(wave), wantPreCheckoutP99, verdict)
+	fmt.Fprintf(w, "answers sent through the Bot API: %d ok, %d refused (warm-up and bursts included)\n", s.answers.Load()-answers0, s.refusals.Load()-refusals0)
 	return c, nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -61,11 +62,14 @@ func (s *side) allocsPerRequest() float64 {
 	return float64(s.mallocs) / float64(s.requests)
 }
 
-func (s *side) percentile(p float64) time.Duration {
-	if len(s.samples) == 0 {
+func (s *side) percentile(p float64) time.Duration { return percentile(s.samples, p) }
+
+// percentile returns the p-th quantile of sorted, 0 when empty.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
 		return 0
 	}
-	return s.samples[min(len(s.samples)-1, int(float64(len(s.samples))*p))]
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
 }
 
 // comparison is the result of alternating a baseline and a subject.
@@ -244,6 +248,78 @@ func runRound(ctx context.Context, addr string, concurrency int, d time.Duration
 	s.mallocs += ms1.Mallocs - ms0.Mallocs
 	s.rounds = append(s.rounds, float64(requests)/elapsed.Seconds())
 	return nil
+}
+
+// bursts sends waves of n requests of t, one per connection and all at
+// once, waiting for every answer (and a short pause) before the next wave.
+// It returns every request's latency, sorted, and the median time a wave
+// took from its first request sent to its last answer.
+func bursts(ctx context.Context, addr string, n, waves int, t target) (lats []time.Duration, wave time.Duration, err error) {
+	conns := make([]net.Conn, n)
+	readers := make([]*bufio.Reader, n)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				_ = c.Close()
+			}
+		}
+	}()
+	for i := range conns {
+		if conns[i], err = net.Dial("tcp", addr); err != nil {
+			return nil, 0, fmt.Errorf("dial %s: %w", addr, err)
+		}
+		readers[i] = bufio.NewReader(conns[i])
+	}
+	reqs := make([][]byte, n)
+	waveTimes := make([]time.Duration, 0, waves)
+	errs := make([]error, n)
+	var next int64
+	for range waves {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		for i := range reqs {
+			reqs[i] = t.build(reqs[i][:0], next)
+			next++
+		}
+		start := make(chan struct{})
+		got := make([]time.Duration, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				t0 := time.Now()
+				if _, err := conns[i].Write(reqs[i]); err != nil {
+					errs[i] = err
+					return
+				}
+				resp, err := http.ReadResponse(readers[i], nil)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				_, err = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				got[i] = time.Since(t0)
+				if err == nil && resp.StatusCode != t.status {
+					err = fmt.Errorf("%s: status %d, want %d", t.name, resp.StatusCode, t.status)
+				}
+				errs[i] = err
+			})
+		}
+		t0 := time.Now()
+		close(start)
+		wg.Wait()
+		waveTimes = append(waveTimes, time.Since(t0))
+		if err := errors.Join(errs...); err != nil {
+			return nil, 0, err
+		}
+		lats = append(lats, got...)
+		time.Sleep(20 * time.Millisecond) // let the machine settle between waves
+	}
+	slices.Sort(lats)
+	slices.Sort(waveTimes)
+	return lats, waveTimes[len(waveTimes)/2], nil
 }
 
 // getRequest builds "GET path" carrying auth as the Authorization header

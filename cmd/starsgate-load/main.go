@@ -117,6 +117,12 @@ func cmpOr(a, b string) string {
 	return b
 }
 
+// burstWaves is how many bursts the pre-checkout scenarios send: one per
+// 100 ms of -duration, at least 5.
+func (o options) burstWaves() int {
+	return max(5, int(o.duration/(100*time.Millisecond)))
+}
+
 // perSide is how long each round of one side lasts.
 func (o options) perSide() time.Duration {
 	return max(10*time.Millisecond, o.duration/time.Duration(2*o.rounds))
