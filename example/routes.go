@@ -109,13 +109,25 @@ func (a *app) devInitData(c echo.Context) error {
 func (a *app) devPay(c echo.Context) error {
 	var req struct {
 		InvoiceLink string `json:"invoice_link"`
+		// DeliveryDelay (a Go duration) holds the payment's update back,
+		// to try a slow webhook (sandbox.PayOptions.DeliveryDelay).
+		DeliveryDelay string `json:"delivery_delay"`
 	}
+	const usage = `body must be {"invoice_link":"https://t.me/$…"} with an optional "delivery_delay":"3s"`
 	if err := c.Bind(&req); err != nil || req.InvoiceLink == "" {
-		return c.JSON(http.StatusBadRequest, errBody("invalid_request", `body must be {"invoice_link":"https://t.me/$…"}`))
+		return c.JSON(http.StatusBadRequest, errBody("invalid_request", usage))
+	}
+	var opts sandbox.PayOptions
+	if req.DeliveryDelay != "" {
+		d, err := time.ParseDuration(req.DeliveryDelay)
+		if err != nil || d < 0 || d > time.Minute {
+			return c.JSON(http.StatusBadRequest, errBody("invalid_request", usage+" (at most 1m)"))
+		}
+		opts.DeliveryDelay = d
 	}
 	u, _ := sgmw.UserFrom(c)
 	user := botapi.User{ID: u.ID, FirstName: u.FirstName, Username: u.Username, LanguageCode: u.LanguageCode}
-	receipt, err := a.sb.Pay(c.Request().Context(), user, req.InvoiceLink)
+	receipt, err := a.sb.PayWith(c.Request().Context(), user, req.InvoiceLink, opts)
 	var declined *sandbox.DeclinedError
 	switch {
 	case errors.As(err, &declined):

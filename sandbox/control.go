@@ -107,8 +107,9 @@ func (s *Server) ctlInfo(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) ctlPay(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		User        *botapi.User `json:"user"`
-		InvoiceLink string       `json:"invoice_link"`
+		User          *botapi.User `json:"user"`
+		InvoiceLink   string       `json:"invoice_link"`
+		DeliveryDelay string       `json:"delivery_delay"` // a Go duration; PayOptions.DeliveryDelay
 	}
 	if !decodeBody(w, r, &req) {
 		return
@@ -117,7 +118,16 @@ func (s *Server) ctlPay(w http.ResponseWriter, r *http.Request) {
 		ctlError(w, http.StatusBadRequest, "invalid_request", `"user" and "invoice_link" are required`)
 		return
 	}
-	rc, err := s.Pay(r.Context(), *req.User, req.InvoiceLink)
+	var o PayOptions
+	if req.DeliveryDelay != "" {
+		d, err := time.ParseDuration(req.DeliveryDelay)
+		if err != nil || d < 0 {
+			ctlError(w, http.StatusBadRequest, "invalid_request", `"delivery_delay" must be a non-negative Go duration such as "3s"`)
+			return
+		}
+		o.DeliveryDelay = d
+	}
+	rc, err := s.PayWith(r.Context(), *req.User, req.InvoiceLink, o)
 	if err != nil {
 		ctlFail(w, err)
 		return

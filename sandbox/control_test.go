@@ -66,7 +66,7 @@ func TestControlAPI(t *testing.T) {
 	require.NoError(t, initdata.Validate(init.InitData, s.Token(), time.Hour))
 
 	var r Receipt
-	require.Equal(t, 200, control(t, s, "POST", "/sandbox/pay", map[string]any{"user": user, "invoice_link": link}, &r))
+	require.Equal(t, 200, control(t, s, "POST", "/sandbox/pay", map[string]any{"user": user, "invoice_link": link, "delivery_delay": "1ms"}, &r))
 	assert.EqualValues(t, 99, r.Amount)
 	assert.Equal(t, "ctl", r.Payload)
 	assert.True(t, r.IsFirstRecurring)
@@ -146,6 +146,8 @@ func TestControlAPIErrors(t *testing.T) {
 		wantCode   string
 	}{
 		{"nok, pay without user", "POST", "/sandbox/pay", map[string]any{"invoice_link": link}, 400, "invalid_request"},
+		{"nok, pay with a delivery delay that is no duration", "POST", "/sandbox/pay", map[string]any{"user": user, "invoice_link": link, "delivery_delay": "soon"}, 400, "invalid_request"},
+		{"nok, pay with a negative delivery delay", "POST", "/sandbox/pay", map[string]any{"user": user, "invoice_link": link, "delivery_delay": "-1s"}, 400, "invalid_request"},
 		{"nok, pay by a bot", "POST", "/sandbox/pay", map[string]any{"user": map[string]any{"id": 5, "is_bot": true}, "invoice_link": link}, 400, "invalid_user"},
 		{"nok, pay unknown invoice", "POST", "/sandbox/pay", map[string]any{"user": user, "invoice_link": "https://t.me/$nope"}, 404, "unknown_invoice"},
 		{"nok, pay unanswered", "POST", "/sandbox/pay", map[string]any{"user": user, "invoice_link": link}, 504, "precheckout_timeout"},

@@ -125,6 +125,23 @@ func checkUser(u botapi.User) (botapi.User, error) {
 // message update with successful_payment; Pay returns once that update is
 // queued (see WaitIdle).
 func (s *Server) Pay(ctx context.Context, user botapi.User, invoiceLink string) (Receipt, error) {
+	return s.PayWith(ctx, user, invoiceLink, PayOptions{})
+}
+
+// PayOptions change how a payment made with PayWith reaches the bot.
+type PayOptions struct {
+	// DeliveryDelay holds the successful_payment update back for this long
+	// (wall-clock time) after the charge, as when Telegram's delivery is
+	// slow or the bot's server is catching up: the payment is taken and in
+	// getStarTransactions at once, the bot hears of it later. The user's
+	// later updates wait behind it (by webhook, and through getUpdates,
+	// which hands updates out in order).
+	// Optional. Default value 0: queued for delivery at once.
+	DeliveryDelay time.Duration
+}
+
+// PayWith is Pay with options.
+func (s *Server) PayWith(ctx context.Context, user botapi.User, invoiceLink string, o PayOptions) (Receipt, error) {
 	if err := ctx.Err(); err != nil {
 		return Receipt{}, err
 	}
@@ -176,14 +193,20 @@ func (s *Server) Pay(ctx context.Context, user botapi.User, invoiceLink string) 
 	if !q.ok {
 		return Receipt{}, &DeclinedError{Message: q.errorMessage}
 	}
+	var r Receipt
 	if inv.subscriptionPeriod == 0 {
-		return s.chargeLocked(user, inv, nil), nil
+		r = s.chargeLocked(user, inv, nil)
+	} else {
+		sub := &subscription{user: user, inv: inv, expiresAt: s.nowLocked()}
+		r = s.chargeLocked(user, inv, sub)
+		sub.firstChargeID = r.ChargeID
+		s.subs[r.ChargeID] = sub
+		s.subList = append(s.subList, sub)
 	}
-	sub := &subscription{user: user, inv: inv, expiresAt: s.nowLocked()}
-	r := s.chargeLocked(user, inv, sub)
-	sub.firstChargeID = r.ChargeID
-	s.subs[r.ChargeID] = sub
-	s.subList = append(s.subList, sub)
+	if o.DeliveryDelay > 0 {
+		// Set before the lock is released: no deliverer has seen it yet.
+		s.byID[r.UpdateID].notBefore = time.Now().Add(o.DeliveryDelay)
+	}
 	return r, nil
 }
 

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -421,5 +422,75 @@ func FuzzInvoiceSlug(f *testing.F) {
 		if !ok || again != slug {
 			t.Fatalf("slug %q from %q does not round-trip", slug, link)
 		}
+	})
+}
+
+// PayOptions.DeliveryDelay: the payment is taken at once, its
+// successful_payment reaches the bot later, and the payer's later updates
+// wait behind it, by webhook and through getUpdates.
+func TestPayDeliveryDelay(t *testing.T) {
+	const delay = time.Second
+
+	t.Run("ok, webhook", func(t *testing.T) {
+		s := newSandbox(t)
+		c := newClient(t, s)
+		h := newHook(t, answerOK)
+		setHook(t, c, h, "")
+		ctx := testCtx(t)
+		link := createLink(t, c, starsInvoice("slow", 7))
+
+		r, err := s.PayWith(ctx, alice, link, PayOptions{DeliveryDelay: delay})
+		require.NoError(t, err)
+		paid := time.Now()
+		require.Len(t, s.Transactions(), 1, "the charge is made at once")
+		_, err = s.SendText(ctx, alice, "after the payment")
+		require.NoError(t, err)
+		_, err = s.SendText(ctx, bob, "someone else")
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return len(h.updates()) == 2 }, 5*time.Second, time.Millisecond,
+			"the pre-checkout query and bob's message")
+		assert.Nil(t, h.updates()[1].Message.SuccessfulPayment, "held back: bob's message came first")
+
+		require.NoError(t, s.WaitIdle(ctx))
+		assert.GreaterOrEqual(t, time.Since(paid), delay-50*time.Millisecond)
+		ups := h.updates()
+		require.Len(t, ups, 4)
+		require.NotNil(t, ups[2].Message.SuccessfulPayment)
+		assert.Equal(t, r.ChargeID, ups[2].Message.SuccessfulPayment.TelegramPaymentChargeID)
+		assert.Equal(t, "after the payment", ups[3].Message.Text, "alice's later update waited behind it")
+	})
+
+	t.Run("ok, getUpdates", func(t *testing.T) {
+		s := newSandbox(t)
+		c := newClient(t, s)
+		ctx := testCtx(t)
+		link := createLink(t, c, starsInvoice("slow", 7))
+		answered := make(chan error, 1)
+		go func() { // the bot: answer the pre-checkout query
+			ups, err := c.GetUpdates(ctx, botapi.GetUpdatesParams{Timeout: 5})
+			if err == nil && (len(ups) != 1 || ups[0].PreCheckoutQuery == nil) {
+				err = fmt.Errorf("want one pre-checkout query, got %d updates", len(ups))
+			}
+			if err == nil {
+				err = c.AnswerPreCheckoutQuery(ctx, botapi.AnswerPreCheckoutQueryParams{PreCheckoutQueryID: ups[0].PreCheckoutQuery.ID, OK: true})
+			}
+			answered <- err
+		}()
+		r, err := s.PayWith(ctx, alice, link, PayOptions{DeliveryDelay: delay})
+		require.NoError(t, err)
+		require.NoError(t, <-answered)
+		_, err = s.SendText(ctx, bob, "someone else")
+		require.NoError(t, err)
+
+		first := s.Updates()[0].Update.UpdateID
+		ups, err := c.GetUpdates(ctx, botapi.GetUpdatesParams{Offset: first + 1})
+		require.NoError(t, err)
+		assert.Empty(t, ups, "in order: bob's message waits behind the held payment")
+		ups, err = c.GetUpdates(ctx, botapi.GetUpdatesParams{Offset: first + 1, Timeout: 5}) // long poll until due
+		require.NoError(t, err)
+		require.Len(t, ups, 2)
+		require.NotNil(t, ups[0].Message.SuccessfulPayment)
+		assert.Equal(t, r.ChargeID, ups[0].Message.SuccessfulPayment.TelegramPaymentChargeID)
+		assert.Equal(t, "someone else", ups[1].Message.Text)
 	})
 }

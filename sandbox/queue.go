@@ -61,7 +61,10 @@ type entry struct {
 	body     []byte
 	created  time.Time
 	expires  time.Time
-	status   Status
+	// notBefore (wall clock) holds delivery back until then
+	// (PayOptions.DeliveryDelay); zero: deliver at once.
+	notBefore time.Time
+	status    Status
 	reason   string
 	attempts []Attempt
 }
@@ -263,15 +266,23 @@ func (s *Server) getUpdates(ctx context.Context, p params) (any, *apiError) {
 	s.notifyLocked() // a poll already waiting ends with a conflict
 	deadline := time.NewTimer(time.Duration(timeout) * time.Second)
 	defer deadline.Stop()
+	var ready []*entry
 	for {
 		s.dropExpiredLocked()
-		if len(s.pending) > 0 || timeout == 0 {
+		var due time.Time
+		ready, due = s.readyLocked()
+		if len(ready) > 0 || timeout == 0 {
 			break
 		}
 		ch := s.changed
 		s.mu.Unlock()
+		held := time.NewTimer(time.Hour) // until a held update is due
+		if !due.IsZero() {
+			held.Reset(time.Until(due))
+		}
 		select {
 		case <-ch:
+		case <-held.C:
 		case <-deadline.C:
 			timeout = 0
 		case <-ctx.Done():
@@ -279,6 +290,7 @@ func (s *Server) getUpdates(ctx context.Context, p params) (any, *apiError) {
 		case <-s.ctx.Done():
 			timeout = 0
 		}
+		held.Stop()
 		s.mu.Lock()
 		if s.pollGen != gen {
 			return nil, &apiError{409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"}
@@ -287,14 +299,28 @@ func (s *Server) getUpdates(ctx context.Context, p params) (any, *apiError) {
 			return nil, &apiError{409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"}
 		}
 	}
-	n := min(len(s.pending), int(limit))
+	n := min(len(ready), int(limit))
 	out := make([]json.RawMessage, 0, n)
 	now := s.nowLocked()
-	for _, e := range s.pending[:n] {
+	for _, e := range ready[:n] {
 		e.attempts = append(e.attempts, Attempt{At: now, Via: "getUpdates"})
 		out = append(out, e.body)
 	}
 	return out, nil
+}
+
+// readyLocked returns the queued updates getUpdates may hand out: all of
+// them up to the first one held back (PayOptions.DeliveryDelay), since
+// updates go out in order and an offset confirms everything below it; and
+// when that held one is due (zero when none is held).
+func (s *Server) readyLocked() (ready []*entry, due time.Time) {
+	now := time.Now()
+	for i, e := range s.pending {
+		if e.notBefore.After(now) {
+			return s.pending[:i], e.notBefore
+		}
+	}
+	return s.pending, time.Time{}
 }
 
 // confirmLocked applies a getUpdates offset: a positive one confirms every

@@ -200,7 +200,9 @@ func (s *Server) work(wh *webhook, key int64) {
 // false when the webhook was replaced or the server closed, leaving e queued.
 func (s *Server) deliver(wh *webhook, e *entry) bool {
 	failures := 0
-	var wait time.Duration
+	s.mu.Lock()
+	wait := time.Until(e.notBefore) // held back by PayOptions.DeliveryDelay
+	s.mu.Unlock()
 	for {
 		if wait > 0 && !s.sleep(wh, e, wait) {
 			return false

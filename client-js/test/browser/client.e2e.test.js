@@ -131,10 +131,10 @@ test("ok, failed: the payment failed at Telegram, nothing recorded", { timeout: 
   assert.equal(out.premium, 402);
 });
 
-test("ok, delayed: paid but not recorded within timeoutMs resolves pending, me() confirms later", { timeout: 30_000 }, async () => {
+test("ok, delayed webhook: paid but not recorded within timeoutMs resolves pending, me() confirms later", { timeout: 30_000 }, async () => {
   const out = await buy(2004, "credits_10", { mode: "delayed", timeoutMs: 1_500 });
   assert.deepEqual(out.result, { status: "pending" });
-  assert.ok(out.receipt?.charge_id, "the sandbox charged the user after purchase() resolved");
+  assert.ok(out.receipt?.charge_id, "the sandbox charged the user before the sheet closed; its webhook came 4 s later");
   assert.ok(out.after.version > out.before.version, "the payment was recorded afterwards");
   assert.equal(out.after.credits.credits ?? 0, (out.before.credits.credits ?? 0) + 10);
   assert.deepEqual(out.invoiceClosed, [`paid https://t.me/$${out.slug}`]);

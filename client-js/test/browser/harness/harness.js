@@ -60,12 +60,16 @@ async function boot(userId) {
   return { initData: app.initData, version: app.version, platform: app.platform, user: app.initDataUnsafe.user };
 }
 
-/** Pays the invoice behind `link` in the sandbox as the launch parameters' user. */
-function pay(link) {
+/**
+ * Pays the invoice behind `link` in the sandbox as the launch parameters' user.
+ * deliveryDelay (a Go duration) holds the successful_payment update back: the
+ * payment is taken at once, the server hears of it that much later.
+ */
+function pay(link, deliveryDelay = "") {
   return getJSON("/sandbox-dev/pay", {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: `tma ${window.Telegram.WebApp.initData}` },
-    body: JSON.stringify({ invoice_link: link }),
+    body: JSON.stringify({ invoice_link: link, delivery_delay: deliveryDelay }),
   });
 }
 
@@ -75,7 +79,9 @@ function pay(link) {
  *   paid      pay in the sandbox, then report "paid";
  *   cancelled report "cancelled", no payment;
  *   failed    report "failed", no payment;
- *   delayed   report "paid" at once, pay only after purchase() resolved.
+ *   delayed   pay in the sandbox with the webhook held back 4 s, then report
+ *             "paid": the server records the payment only after purchase()
+ *             gave up waiting (timeoutMs is shorter).
  */
 async function buy(productId, { mode, timeoutMs }) {
   const stars = createStarsClient({ baseUrl: `${location.origin}/stars` });
@@ -83,9 +89,6 @@ async function buy(productId, { mode, timeoutMs }) {
   let slug = "";
   /** @type {Promise<unknown>} */
   let payment = Promise.resolve(null);
-  /** @type {(v: unknown) => void} */
-  let purchaseDone = () => {};
-  const settled = new Promise((r) => (purchaseDone = r));
   const close = (status) => window.Telegram.WebView.receiveEvent("invoice_closed", { slug, status });
 
   onOpenInvoice = (s) => {
@@ -101,8 +104,8 @@ async function buy(productId, { mode, timeoutMs }) {
         close(mode);
         break;
       case "delayed":
-        close("paid");
-        payment = settled.then(() => pay(link));
+        payment = pay(link, "4s");
+        payment.then(() => close("paid"), () => close("failed"));
         break;
       default:
         throw new Error(`unknown mode ${mode}`);
@@ -117,7 +120,6 @@ async function buy(productId, { mode, timeoutMs }) {
   try {
     result = await stars.purchase(productId, { timeoutMs });
   } finally {
-    purchaseDone(undefined);
     window.Telegram.WebApp.offEvent("invoiceClosed", onClosed);
   }
   const receipt = await payment;
