@@ -34,7 +34,8 @@ type Attempt struct {
 	// Via is "webhook" or "getUpdates".
 	Via string `json:"via"`
 	// Wait is how long delivery waited before this attempt (the backoff or
-	// Retry-After); 0 for the first attempt and the immediate retry.
+	// Retry-After); 0 for the first attempt (but for a payment held back
+	// by PayOptions.DeliveryDelay) and the immediate retry.
 	Wait time.Duration `json:"wait"`
 	// StatusCode is the webhook's HTTP status; 0 when there was no answer
 	// or for getUpdates.
@@ -55,18 +56,18 @@ type UpdateRecord struct {
 
 // entry is a queued or finished update.
 type entry struct {
-	id       int64
-	kind     string
-	key      int64 // delivery queue: the user's id
-	body     []byte
-	created  time.Time
-	expires  time.Time
+	id      int64
+	kind    string
+	key     int64 // delivery queue: the user's id
+	body    []byte
+	created time.Time
+	expires time.Time
 	// notBefore (wall clock) holds delivery back until then
 	// (PayOptions.DeliveryDelay); zero: deliver at once.
 	notBefore time.Time
 	status    Status
-	reason   string
-	attempts []Attempt
+	reason    string
+	attempts  []Attempt
 }
 
 // defaultDenied are the kinds not delivered unless asked for by name.

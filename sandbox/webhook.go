@@ -200,8 +200,11 @@ func (s *Server) work(wh *webhook, key int64) {
 // false when the webhook was replaced or the server closed, leaving e queued.
 func (s *Server) deliver(wh *webhook, e *entry) bool {
 	failures := 0
+	var wait time.Duration
 	s.mu.Lock()
-	wait := time.Until(e.notBefore) // held back by PayOptions.DeliveryDelay
+	if !e.notBefore.IsZero() { // held back by PayOptions.DeliveryDelay
+		wait = max(0, time.Until(e.notBefore))
+	}
 	s.mu.Unlock()
 	for {
 		if wait > 0 && !s.sleep(wh, e, wait) {
