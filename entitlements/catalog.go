@@ -100,7 +100,9 @@ func LoadCatalog(r io.Reader) (*Catalog, error) {
 	var file catalogJSON
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&file); err != nil {
+	if err := dec.Decode(&file); errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%w: the JSON ends before the catalog object does", ErrInvalidCatalog)
+	} else if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCatalog, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {

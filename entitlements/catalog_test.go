@@ -279,7 +279,7 @@ func TestLoadCatalog(t *testing.T) {
 		expectErr string
 	}{
 		{name: "nok, empty input", givenJSON: ``, expectErr: "entitlements: invalid catalog: EOF"},
-		{name: "nok, malformed JSON", givenJSON: `{"products":[`, expectErr: "entitlements: invalid catalog: unexpected EOF"},
+		{name: "nok, malformed JSON", givenJSON: `{"products":[`, expectErr: "entitlements: invalid catalog: the JSON ends before the catalog object does"},
 		{name: "nok, not an object", givenJSON: `[]`, expectErr: "entitlements: invalid catalog: json: cannot unmarshal array"},
 		{name: "nok, empty object", givenJSON: `{}`, expectErr: "entitlements: invalid catalog: no products"},
 		{name: "nok, null products", givenJSON: `{"products":null}`, expectErr: "entitlements: invalid catalog: no products"},

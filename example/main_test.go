@@ -382,7 +382,7 @@ func TestBinary_BadConfig(t *testing.T) {
 		givenEnv  []string
 		expectMsg string
 	}{
-		{name: "nok, catalog is not JSON", givenEnv: []string{"CATALOG_FILE=" + badJSON}, expectMsg: "CATALOG_FILE " + badJSON},
+		{name: "nok, catalog is not JSON", givenEnv: []string{"CATALOG_FILE=" + badJSON}, expectMsg: "CATALOG_FILE: entitlements: invalid catalog: the JSON ends before the catalog object does (file " + badJSON + ")"},
 		{name: "nok, unknown product kind", givenEnv: []string{"CATALOG_FILE=" + unknownKind}, expectMsg: "rental"},
 		{name: "nok, missing catalog file", givenEnv: []string{"CATALOG_FILE=" + filepath.Join(tmp, "nope.json")}, expectMsg: "nope.json"},
 		{name: "nok, PUBLIC_URL without WEBHOOK_SECRET", givenEnv: []string{"PUBLIC_URL=https://app.example.com"}, expectMsg: "WEBHOOK_SECRET is required"},

@@ -76,19 +76,11 @@ func readSettings(env func(string) string) (*settings, error) {
 	}
 	var err error
 	if s.CatalogFile == "" {
-		s.Catalog, err = entitlements.LoadCatalog(bytes.NewReader(demoCatalog))
-	} else {
-		s.Catalog, err = entitlements.LoadCatalogFile(s.CatalogFile)
-	}
-	if err != nil {
-		return nil, configErr("CATALOG_FILE %s: %w", orDemo(s.CatalogFile), err)
+		if s.Catalog, err = entitlements.LoadCatalog(bytes.NewReader(demoCatalog)); err != nil {
+			return nil, configErr("the built-in demo catalog: %w", err)
+		}
+	} else if s.Catalog, err = entitlements.LoadCatalogFile(s.CatalogFile); err != nil {
+		return nil, configErr("CATALOG_FILE: %w", err) // the error names the file
 	}
 	return s, nil
-}
-
-func orDemo(path string) string {
-	if path == "" {
-		return "(built-in demo catalog)"
-	}
-	return path
 }
